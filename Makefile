@@ -1,0 +1,49 @@
+# Derive, then Run — every command sets itself up: a fresh clone needs only `make book`
+# (build the site) or `make test` (run every test). Python 3.11 and `python3 -m venv`.
+SHELL := /bin/bash
+PYTHON ?= python3
+# Use the active virtual environment if there is one; otherwise create .venv here.
+VENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.derive-then-run-requirements
+NB ?=
+# Single-threaded BLAS/OpenMP everywhere: results must not depend on the core count.
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test execute seeds serve clean freeze
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+## book: build the static site into _build/html (warnings are errors)
+book: $(STAMP)
+	$(PY) scripts/build_book.py
+	@echo "Built: open _build/html/index.html in a browser, or run 'make serve'."
+
+## test: run every test (strict nbval, notebook policy, the -W site build)
+test: $(STAMP)
+	$(PY) -m pytest
+
+## execute: re-execute chapters in place, the only way stored outputs are made (NB=path ...)
+execute: $(STAMP)
+	$(PY) scripts/execute.py $(NB)
+
+## seeds: robustness report, every chapter with SEED=1 and SEED=2, nothing stored (NB=path ...)
+seeds: $(STAMP)
+	$(PY) scripts/seeds.py $(NB)
+
+## serve: preview the built site on http://127.0.0.1:8000
+serve: book
+	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html 8000
+
+## freeze: rewrite requirements.txt from the current environment
+freeze: $(STAMP)
+	{ head -n 2 requirements.txt; $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/'; } > requirements.tmp && mv requirements.tmp requirements.txt
+
+clean:
+	rm -rf _build

@@ -1,0 +1,27 @@
+"""Re-execute chapter notebooks in place: the one canonical way stored outputs are made.
+
+    make execute [NB="notebooks/02-diffusion/ddpm.ipynb ..."]
+
+One thread, SEED=0, the pinned environment, a fresh kernel per notebook, timing metadata
+stored (the tests read it for the runtime budget).
+"""
+from __future__ import annotations
+
+import sys
+
+import nbformat
+
+from nbrun import ROOT, chapters, run
+
+
+def main(args: list[str]) -> int:
+    for path in chapters(args):
+        nb, seconds = run(path, seed=0)
+        nb.metadata.pop("jupytext", None)  # authoring metadata, not part of the chapter
+        nbformat.write(nb, path)
+        print(f"{seconds:6.1f} s  {path.relative_to(ROOT)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
