@@ -1,11 +1,15 @@
 # Derive, then Run — every command sets itself up: a fresh clone needs only `make book`
-# (build the site) or `make test` (run every test). Python 3.11 and `python3 -m venv`.
+# (build the site) or `make test` (run every test). Python 3.11 and `python3 -m venv`, Node.js
+# with npm (the site's assets), Chromium for the browser test (both via apt-get when root).
 SHELL := /bin/bash
 PYTHON ?= python3
 # Use the active virtual environment if there is one; otherwise create .venv here.
 VENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.derive-then-run-requirements
+# The site's front-end assets (MathJax, widget manager, ...) and the browser-test driver, from
+# npm at the versions of web/package-lock.json: the site loads nothing from a CDN.
+WEB_STAMP := web/node_modules/.derive-then-run-lock
 NB ?=
 # Single-threaded BLAS/OpenMP everywhere: results must not depend on the core count.
 export OMP_NUM_THREADS := 1
@@ -13,20 +17,28 @@ export MKL_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test execute seeds serve clean freeze
+.PHONY: book test execute seeds serve clean freeze browser
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
+$(WEB_STAMP): web/package.json web/package-lock.json
+	bash scripts/setup_web.sh assets
+	@touch $@
+
+## browser: headless Chromium for the browser test (Debian's chromium via apt-get when root)
+browser:
+	@bash scripts/setup_web.sh browser
+
 ## book: build the static site into _build/html (warnings are errors)
-book: $(STAMP)
+book: $(STAMP) $(WEB_STAMP)
 	$(PY) scripts/build_book.py
 	@echo "Built: open _build/html/index.html in a browser, or run 'make serve'."
 
-## test: run every test (strict nbval, notebook policy, the -W site build)
-test: $(STAMP)
+## test: run every test (strict nbval, notebook policy, the site build, links, TeX, the browser)
+test: $(STAMP) $(WEB_STAMP) browser
 	$(PY) -m pytest
 
 ## execute: re-execute chapters in place, the only way stored outputs are made (NB=path ...)

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Set-up for the site (called by the Makefile):
+#   setup_web.sh assets   npm ci in web/: MathJax, require.js, the ipywidgets manager, Font Awesome
+#                         and playwright-core, at the versions of web/package-lock.json
+#   setup_web.sh browser  headless Chromium for the browser test: Debian's chromium, installed
+#                         with apt-get when we are root (or CI with sudo); otherwise the browser
+#                         test skips with a message, except under CI=true, where this fails
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+is_ci() { case "${CI:-}" in 1|true|TRUE|True|yes) return 0 ;; *) return 1 ;; esac; }
+
+can_apt() {  # root, or CI with password-less sudo, on a machine with apt-get
+  command -v apt-get >/dev/null 2>&1 || return 1
+  if [ "$(id -u)" = 0 ]; then SUDO=""; return 0; fi
+  if is_ci && sudo -n true 2>/dev/null; then SUDO="sudo -n"; return 0; fi
+  return 1
+}
+
+apt_install() {
+  echo "Installing Debian's $* with apt-get ..."
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+case "${1:-}" in
+  assets)
+    if ! command -v npm >/dev/null 2>&1; then
+      if can_apt; then apt_install nodejs npm; else
+        echo "Node.js (18 or newer) with npm is needed for the site's offline assets: install it and rerun." >&2
+        exit 1
+      fi
+    fi
+    (cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    ;;
+  browser)
+    # a CJK font too: the chapters' Source-post lines are Chinese (else the screenshot shows boxes)
+    cjk_font() {
+      if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ] && can_apt; then
+        apt_install fonts-wqy-zenhei || true
+      fi
+    }
+    for name in "${CHROMIUM:-}" chromium chromium-browser google-chrome google-chrome-stable; do
+      if [ -n "$name" ] && command -v "$name" >/dev/null 2>&1; then cjk_font; exit 0; fi
+    done
+    if can_apt && apt_install chromium && command -v chromium >/dev/null 2>&1; then cjk_font; exit 0; fi
+    echo "No Chromium here and none installable (apt-get as root): the browser test will be skipped." >&2
+    echo "Install Chromium or Chrome, or set CHROMIUM=/path/to/chrome, to run it." >&2
+    if is_ci; then echo "Under CI the browser test must run." >&2; exit 1; fi
+    ;;
+  *)
+    echo "usage: $0 assets|browser" >&2
+    exit 2
+    ;;
+esac
