@@ -18,7 +18,7 @@ SEEDS = (1, 2)
 
 def main(args: list[str]) -> int:
     failed = 0
-    print(f"{'chapter':60s} " + " ".join(f"SEED={s:<12d}" for s in SEEDS))
+    print(f"{"chapter":64s} " + " ".join(f"SEED={s:<12d}" for s in SEEDS))
     for path in chapters(args):
         row = []
         for seed in SEEDS:
@@ -29,7 +29,7 @@ def main(args: list[str]) -> int:
                 failed += 1
                 last = str(err).strip().splitlines()[-1][:80]
                 row.append(f"FAIL ({last})")
-        print(f"{str(path.relative_to(ROOT)):60s} " + "  ".join(f"{r:16s}" for r in row), flush=True)
+        print(f"{str(path.relative_to(ROOT)):64s} " + "  ".join(f"{r:16s}" for r in row), flush=True)
     return 1 if failed else 0
 
 
