@@ -18,7 +18,7 @@ SEEDS = (1, 2)
 
 def main(args: list[str]) -> int:
     failed = 0
-    print(f"{"chapter":64s} " + " ".join(f"SEED={s:<12d}" for s in SEEDS))
+    print(f"{'chapter':64s} " + " ".join(f"SEED={s:<12d}" for s in SEEDS))
     for path in chapters(args):
         row = []
         for seed in SEEDS:
