@@ -41,3 +41,11 @@ def test_config_keeps_outputs_and_launch_buttons():
     assert cfg["only_build_toc_files"] is True
     assert cfg["launch_buttons"]["colab_url"] and cfg["launch_buttons"]["binderhub_url"]
     assert cfg["sphinx"].get("recursive_update") is True, "html_theme_options would drop the launch buttons"
+
+
+def test_scripts_compile():
+    """The make targets' scripts are not run by the tests: at least make sure each one parses."""
+    import py_compile
+
+    for script in sorted((ROOT / "scripts").glob("*.py")) + sorted((ROOT / "web").glob("*.py")):
+        py_compile.compile(str(script), doraise=True, cfile=str(ROOT / "_build" / "pycompile" / (script.name + "c")))
