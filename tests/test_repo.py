@@ -49,3 +49,15 @@ def test_scripts_compile():
 
     for script in sorted((ROOT / "scripts").glob("*.py")) + sorted((ROOT / "web").glob("*.py")):
         py_compile.compile(str(script), doraise=True, cfile=str(ROOT / "_build" / "pycompile" / (script.name + "c")))
+
+
+def test_bibliography_has_no_duplicates():
+    """One entry per work: the bibliography page lists every entry of references.bib."""
+    import collections
+
+    bib = (ROOT / "book" / "references.bib").read_text()
+    keys = re.findall(r"^@\w+\{([^,]+),", bib, re.M)
+    titles = [re.sub(r"[^a-z0-9]", "", t.lower()) for t in re.findall(r"^\s*title\s*=\s*[{\"](.+?)[}\"],?\s*$", bib, re.M)]
+    dup_keys = [k for k, n in collections.Counter(keys).items() if n > 1]
+    dup_titles = [t for t, n in collections.Counter(titles).items() if n > 1]
+    assert not dup_keys and not dup_titles, f"duplicate keys {dup_keys} or titles {dup_titles}"
