@@ -130,6 +130,8 @@ async function search(page, base, start, chapter) {
   }, null, { timeout: TIMEOUT }).catch(() => {});
   await page.waitForSelector("#search-results ul.search li", { timeout: 10000 }).catch(() => {});
   const hits = await page.$$eval("#search-results ul.search li a", (as) => as.map((a) => a.getAttribute("href")));
+  // the results page fetches each hit to show a summary: let those finish before the next search
+  await page.waitForLoadState("networkidle", { timeout: 10000 }).catch(() => {});
   return { term: chapter.term, url: page.url(), hits: hits.slice(0, 20), found: hits.some((h) => h.split(/[?#]/)[0].endsWith(chapter.page)) };
 }
 
@@ -153,7 +155,10 @@ async function main() {
   page.on("console", (msg) => { if (current && msg.type() === "error") current.console.push(msg.text().slice(0, 300)); });
   page.on("pageerror", (err) => { if (current) current.console.push(`uncaught: ${String(err).slice(0, 300)}`); });
   page.on("requestfailed", (req) => {
-    if (current && new URL(req.url()).host === host) current.failed.push(`${req.url()} (${req.failure().errorText})`);
+    // ERR_ABORTED is the browser cancelling a request itself (navigating away mid-fetch), not a
+    // missing file: a missing file answers 404, which the response handler below records
+    const error = req.failure().errorText;
+    if (current && new URL(req.url()).host === host && error !== "net::ERR_ABORTED") current.failed.push(`${req.url()} (${error})`);
   });
   page.on("response", (res) => { if (current && res.status() >= 400) current.failed.push(`${res.url()} (HTTP ${res.status()})`); });
 
