@@ -1,4 +1,5 @@
-"""Run a chapter notebook the canonical way: pinned kernel, one thread, fixed SEED, no repo files.
+"""Run a chapter notebook the canonical way: pinned kernel, one thread, one numeric code path
+(``numerics.py``), fixed SEED, no repo files.
 
 Shared by ``execute.py`` (stores outputs) and ``seeds.py`` (robustness report).
 """
@@ -12,8 +13,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+import numerics
+
 ROOT = Path(__file__).resolve().parent.parent
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def chapters(args: list[str]) -> list[Path]:
@@ -24,9 +26,8 @@ def chapters(args: list[str]) -> list[Path]:
 
 
 def canonical_env(seed: int) -> None:
-    """The environment the kernel inherits: one thread, the given SEED, stable hashing."""
-    for var in THREAD_VARS:
-        os.environ[var] = "1"
+    """The environment the kernel inherits: one thread and one numeric code path, the given SEED."""
+    numerics.apply()
     os.environ["SEED"] = str(seed)
     os.environ["PYTHONHASHSEED"] = "0"
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"

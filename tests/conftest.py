@@ -1,18 +1,9 @@
-"""Shared fixtures; also pins the kernels' environment to the canonical one (one thread, SEED=0)."""
+"""Shared fixtures; loads nbval's rules for the chapters (tests/nbval_rules.py)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-# nbval's kernels inherit this environment: stored outputs were made with exactly it.
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ[_var] = "1"
-os.environ["SEED"] = "0"
-os.environ["PYTHONHASHSEED"] = "0"
-os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
-os.environ.pop("FULL", None)
-
-ROOT = Path(__file__).resolve().parent.parent
+from nbval_rules import ROOT, pytest_report_header  # noqa: F401  (the environment is set on import)
 
 
 def chapter_paths() -> list[Path]:
