@@ -10,6 +10,10 @@ STAMP := $(VENV)/.derive-then-run-requirements
 # The site's front-end assets (MathJax, widget manager, ...) and the browser-test driver, from
 # npm at the versions of web/package-lock.json: the site loads nothing from a CDN.
 WEB_STAMP := web/node_modules/.derive-then-run-lock
+# Colab's package versions (tests/requirements-colab.txt), a second environment that only runs
+# the chapters as a Colab reader would (tests/test_colab.py).
+COLAB_VENV := .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.derive-then-run-colab
 NB ?=
 # Single-threaded BLAS/OpenMP everywhere: results must not depend on the core count.
 export OMP_NUM_THREADS := 1
@@ -17,11 +21,17 @@ export MKL_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test execute seeds serve clean freeze browser
+.PHONY: book test execute seeds tolerances serve clean freeze browser
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(COLAB_STAMP): tests/requirements-colab.txt
+	@test -x $(COLAB_VENV)/bin/python || $(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements-colab.txt
+	$(COLAB_VENV)/bin/python -m ipykernel install --prefix $(COLAB_VENV) --name dtr-colab --display-name "Python (Colab versions)" > /dev/null
 	@touch $@
 
 $(WEB_STAMP): web/package.json web/package-lock.json
@@ -37,8 +47,8 @@ book: $(STAMP) $(WEB_STAMP)
 	$(PY) scripts/build_book.py
 	@echo "Built: open _build/html/index.html in a browser, or run 'make serve'."
 
-## test: run every test (strict nbval, notebook policy, the site build, links, TeX, the browser)
-test: $(STAMP) $(WEB_STAMP) browser
+## test: run every test (strict nbval, cross-CPU, Colab versions, notebook policy, the site, links, TeX, the browser)
+test: $(STAMP) $(WEB_STAMP) $(COLAB_STAMP) browser
 	$(PY) -m pytest
 
 ## execute: re-execute chapters in place, the only way stored outputs are made (NB=path ...)
@@ -48,6 +58,10 @@ execute: $(STAMP)
 ## seeds: robustness report, every chapter with SEED=1 and SEED=2, nothing stored (NB=path ...)
 seeds: $(STAMP)
 	$(PY) scripts/seeds.py $(NB)
+
+## tolerances: measure which printed figures move on another numeric code path; rewrite tests/tolerances.yml
+tolerances: $(STAMP)
+	$(PY) scripts/tolerances.py $(NB)
 
 ## serve: preview the built site on http://127.0.0.1:8000
 serve: book

@@ -25,18 +25,22 @@ def chapters(args: list[str]) -> list[Path]:
     return sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
-def canonical_env(seed: int) -> None:
-    """The environment the kernel inherits: one thread and one numeric code path, the given SEED."""
-    numerics.apply()
+def canonical_env(seed: int, perturb: dict[str, str] | None = None) -> None:
+    """The environment the kernel inherits: one thread and one numeric code path, the given SEED.
+
+    ``perturb`` overrides variables of the code path (``make tolerances`` measures with it).
+    """
+    numerics.apply(perturb)
     os.environ["SEED"] = str(seed)
     os.environ["PYTHONHASHSEED"] = "0"
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     os.environ.pop("FULL", None)  # the stored run is the CPU-minute run, never the GPU one
 
 
-def run(path: Path, seed: int = 0, timeout: int = 600) -> tuple[nbformat.NotebookNode, float]:
+def run(path: Path, seed: int = 0, timeout: int = 600,
+        perturb: dict[str, str] | None = None) -> tuple[nbformat.NotebookNode, float]:
     """Execute ``path`` top to bottom in a fresh kernel inside an empty temporary folder."""
-    canonical_env(seed)
+    canonical_env(seed, perturb)
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory(prefix="dtr-") as cwd:  # the notebook sees no repo file
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
