@@ -21,7 +21,7 @@ export MKL_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test execute seeds tolerances serve clean freeze browser
+.PHONY: book test execute seeds tolerances serve clean freeze browser qemu
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,13 +42,17 @@ $(WEB_STAMP): web/package.json web/package-lock.json
 browser:
 	@bash scripts/setup_web.sh browser
 
+## qemu: qemu-x86_64 for the cross-CPU test (Debian's qemu-user via apt-get when root)
+qemu:
+	@bash scripts/setup_web.sh qemu
+
 ## book: build the static site into _build/html (warnings are errors)
 book: $(STAMP) $(WEB_STAMP)
 	$(PY) scripts/build_book.py
 	@echo "Built: open _build/html/index.html in a browser, or run 'make serve'."
 
 ## test: run every test (strict nbval, cross-CPU, Colab versions, notebook policy, the site, links, TeX, the browser)
-test: $(STAMP) $(WEB_STAMP) $(COLAB_STAMP) browser
+test: $(STAMP) $(WEB_STAMP) $(COLAB_STAMP) browser qemu
 	$(PY) -m pytest
 
 ## execute: re-execute chapters in place, the only way stored outputs are made (NB=path ...)

@@ -6,11 +6,14 @@ Shared by ``execute.py`` (stores outputs) and ``seeds.py`` (robustness report).
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 import numerics
@@ -25,12 +28,9 @@ def chapters(args: list[str]) -> list[Path]:
     return sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
-def canonical_env(seed: int, perturb: dict[str, str] | None = None) -> None:
-    """The environment the kernel inherits: one thread and one numeric code path, the given SEED.
-
-    ``perturb`` overrides variables of the code path (``make tolerances`` measures with it).
-    """
-    numerics.apply(perturb)
+def canonical_env(seed: int) -> None:
+    """The environment the kernel inherits: one thread and one numeric code path, the given SEED."""
+    numerics.apply()
     os.environ["SEED"] = str(seed)
     os.environ["PYTHONHASHSEED"] = "0"
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
@@ -38,12 +38,20 @@ def canonical_env(seed: int, perturb: dict[str, str] | None = None) -> None:
 
 
 def run(path: Path, seed: int = 0, timeout: int = 600,
-        perturb: dict[str, str] | None = None) -> tuple[nbformat.NotebookNode, float]:
-    """Execute ``path`` top to bottom in a fresh kernel inside an empty temporary folder."""
-    canonical_env(seed, perturb)
+        emulate: str | None = None) -> tuple[nbformat.NotebookNode, float]:
+    """Execute ``path`` top to bottom in a fresh kernel inside an empty temporary folder.
+
+    ``emulate="Haswell"`` runs the kernel under ``qemu-x86_64 -cpu Haswell`` (``make tolerances``).
+    """
+    canonical_env(seed)
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory(prefix="dtr-") as cwd:  # the notebook sees no repo file
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        km = None
+        if emulate:
+            kernels = Path(cwd) / ".kernels"
+            name = numerics.emulated_kernel(emulate, kernels, sys.executable)
+            km = KernelManager(kernel_name=name, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=km,
                                 resources={"metadata": {"path": cwd}},
                                 record_timing=True, store_widget_state=True)
         start = time.perf_counter()

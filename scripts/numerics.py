@@ -59,17 +59,6 @@ def apply(extra: dict[str, str] | None = None) -> None:
     os.environ.update(extra or {})
 
 
-def parse_assignments(text: str) -> dict[str, str]:
-    """``"MKL_CBWR=AVX2 ATEN_CPU_CAPABILITY=default"`` -> a dict; used for perturbed runs."""
-    pairs = {}
-    for item in text.split():
-        name, sep, value = item.partition("=")
-        if not sep or not re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
-            raise ValueError(f"expected NAME=value, got {item!r}")
-        pairs[name] = value
-    return pairs
-
-
 def cpu_fingerprint() -> str:
     """What decides the digits: architecture, CPU vendor and model, and its ISA extensions.
 
@@ -86,3 +75,23 @@ def cpu_fingerprint() -> str:
         fields.append(found.group(1).strip() if found else "?")
     fields.append(" ".join(sorted(f for f in cpu_flags() if re.match(r"(avx|fma|sse|f16c|amx)", f))))
     return hashlib.sha256("|".join(fields).encode()).hexdigest()[:16]
+
+
+def emulated_kernel(cpu: str, folder: Path, python: str) -> str:
+    """A Jupyter kernel spec that runs ``python`` under ``qemu-x86_64 -cpu <cpu>``; returns its name.
+
+    The emulated CPU has another vendor and generation than the host (e.g. ``Haswell``: Intel,
+    AVX2 without AVX-512; ``EPYC``: AMD Zen 1), so MKL, ATen, oneDNN, OpenBLAS and numpy dispatch
+    as they would there. Kernels are looked up in ``folder`` (pass it to a KernelSpecManager).
+    """
+    import json
+
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", cpu):
+        raise ValueError(f"not a qemu CPU model: {cpu!r}")
+    name = f"dtr-qemu-{cpu.lower()}"
+    spec = folder / name
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": ["qemu-x86_64", "-cpu", cpu, python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"Python on an emulated {cpu}", "language": "python"}))
+    return name

@@ -5,6 +5,8 @@
 #   setup_web.sh browser  headless Chromium for the browser test: Debian's chromium, installed
 #                         with apt-get when we are root (or CI with sudo); otherwise the browser
 #                         test skips with a message, except under CI=true, where this fails
+#   setup_web.sh qemu     qemu-x86_64 (Debian's qemu-user) for the cross-CPU test, which runs chapters
+#                         on an emulated CPU of another vendor and generation; same rules as browser
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,8 +50,15 @@ case "${1:-}" in
     echo "Install Chromium or Chrome, or set CHROMIUM=/path/to/chrome, to run it." >&2
     if is_ci; then echo "Under CI the browser test must run." >&2; exit 1; fi
     ;;
+  qemu)
+    if command -v qemu-x86_64 >/dev/null 2>&1; then exit 0; fi
+    if [ "$(uname -m)" != x86_64 ]; then exit 0; fi  # the cross-CPU test is for x86-64 machines
+    if can_apt && apt_install qemu-user && command -v qemu-x86_64 >/dev/null 2>&1; then exit 0; fi
+    echo "No qemu-x86_64 here and none installable (apt-get as root): the cross-CPU test will be skipped." >&2
+    if is_ci; then echo "Under CI the cross-CPU test must run." >&2; exit 1; fi
+    ;;
   *)
-    echo "usage: $0 assets|browser" >&2
+    echo "usage: $0 assets|browser|qemu" >&2
     exit 2
     ;;
 esac

@@ -4,7 +4,7 @@ Imported by ``tests/conftest.py`` (so ``make test`` always has it) and loadable 
 pytest plugin (``PYTHONPATH=tests pytest -p nbval_rules notebooks/...``, as the cross-CPU test
 runs it). nbval's kernels inherit this process's environment: one thread, ``SEED=0`` and the
 numeric code path of ``scripts/numerics.py``, exactly as ``make execute`` made the stored
-outputs. ``DTR_PERTURB="NAME=value ..."`` overrides variables on top (another numeric code path).
+outputs.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ for _dir in (ROOT / "scripts", ROOT / "tests"):
 import numerics  # noqa: E402
 import numeric_compare as nc  # noqa: E402
 
-numerics.apply(numerics.parse_assignments(os.environ.get("DTR_PERTURB", "")))
+numerics.apply()
 os.environ["SEED"] = "0"
 os.environ["PYTHONHASHSEED"] = "0"
 os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
@@ -64,7 +64,7 @@ _install_rules()
 def pytest_report_header(config):
     rule = nc.forced_rule() or ("auto" if PINNED else "structure")
     lines = [f"numerics: {' '.join(f'{k}={v}' for k, v in numerics.numeric_env().items())}; "
-             f"CPU fingerprint {HERE}; rule {rule}" + (f"; perturbed {os.environ['DTR_PERTURB']}" if os.environ.get("DTR_PERTURB") else "")]
+             f"CPU fingerprint {HERE}; rule {rule}"]
     if not PINNED and not nc.forced_rule():
         lines.append("NOTE: this CPU cannot run the pinned x86-64 code path, so printed numbers cannot match the stored "
                      "ones; every chapter still runs and every assert is checked, text is compared, numbers are not.")
