@@ -204,3 +204,26 @@ def test_stored_with_python3_kernel_and_small(path):
     assert "jupytext" not in nb.metadata, "authoring metadata left in the notebook"
     size = path.stat().st_size
     assert size < 5_000_000, f"{size / 1e6:.1f} MB: keep a chapter under 5 MB (fewer animation frames, lower dpi)"
+
+
+def adam_calls_without_fused(nb) -> list[str]:
+    """Adam/AdamW constructions that do not pass ``fused=True``."""
+    found = []
+    for cell in code_cells(nb):
+        for node in ast.walk(ast.parse(python_source(cell))):
+            if isinstance(node, ast.Call):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                fused = any(k.arg == "fused" and isinstance(k.value, ast.Constant) and k.value.value is True
+                            for k in node.keywords)
+                if name in {"Adam", "AdamW"} and not fused:
+                    found.append(ast.unparse(node)[:80])
+    return found
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_adam_is_fused(path):
+    """Default (foreach) Adam takes float32 square roots with MKL's vector maths, which differ between
+    CPUs even under the pinned code path, so a chapter trained with it prints other figures on
+    another CPU; ``fused=True`` computes the same bits everywhere (tests/cross_cpu_workload.ipynb)."""
+    found = adam_calls_without_fused(load(path))
+    assert not found, f"pass fused=True (the same bits on every CPU): {found}"
