@@ -29,7 +29,8 @@ def main(args: list[str]) -> int:
                 failed += 1
                 last = str(err).strip().splitlines()[-1][:80]
                 row.append(f"FAIL ({last})")
-        print(f"{str(path.relative_to(ROOT)):64s} " + "  ".join(f"{r:16s}" for r in row), flush=True)
+        name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"{str(name):64s} " + "  ".join(f"{r:16s}" for r in row), flush=True)
     return 1 if failed else 0
 
 
