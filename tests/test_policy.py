@@ -20,7 +20,7 @@ from conftest import ROOT, chapter_paths
 
 # Third-party packages a chapter may import: the book's libraries, each pinned in
 # requirements.txt and available in Colab. Adding one means pinning it too.
-ALLOWED_THIRD_PARTY = {"numpy", "torch", "matplotlib", "scipy", "sklearn", "ipywidgets", "IPython", "tqdm"}
+ALLOWED_THIRD_PARTY = {"numpy", "torch", "matplotlib", "scipy", "sklearn", "ipywidgets", "IPython", "tqdm", "xgboost"}
 # Standard-library modules that reach the network or other processes' files.
 FORBIDDEN_STDLIB = {"urllib", "http", "socket", "ftplib", "smtplib", "ssl", "requests", "webbrowser",
                     "xmlrpc", "telnetlib", "poplib", "imaplib", "subprocess"}
@@ -127,7 +127,7 @@ def test_no_errors_or_stderr(path):
 def test_imports_only_pinned_libraries(path):
     pinned = {re.split(r"[=<>!~]", line)[0].strip().lower() for line in (ROOT / "requirements.txt").read_text().splitlines()
               if line.strip() and not line.startswith("#")}
-    dist_of = {"sklearn": "scikit-learn", "IPython": "ipython"}
+    dist_of = {"sklearn": "scikit-learn", "IPython": "ipython", "xgboost": "xgboost-cpu"}
     for root in imported_roots(load(path)):
         if root in sys.stdlib_module_names:
             assert root not in FORBIDDEN_STDLIB, f"{root}: chapters do not use the network or other processes"
