@@ -1,9 +1,9 @@
-"""Shared fixtures; loads nbval's rules for the chapters (tests/nbval_rules.py)."""
+"""Shared fixtures. nbval's rules for the chapters (tests/nbval_rules.py) load as a plugin (pytest.ini)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from nbval_rules import ROOT, pytest_report_header  # noqa: F401  (the environment is set on import)
+from nbval_rules import ROOT
 
 
 def chapter_paths() -> list[Path]:
