@@ -60,7 +60,12 @@ def test_chapter_runs_in_colab_versions(path):
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(EXERCISE_WIDGETS))
     with tempfile.TemporaryDirectory(prefix="dtr-colab-") as cwd:  # no repo file in reach
-        NotebookClient(nb, km=colab_kernel(), timeout=600, resources={"metadata": {"path": cwd}}).execute()
+        km = colab_kernel()  # nbclient shuts down only kernels it made itself, so this one is ours to stop
+        try:
+            NotebookClient(nb, km=km, timeout=600, resources={"metadata": {"path": cwd}}).execute()
+        finally:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
     report = json.loads(nb.cells[-1].outputs[-1]["text"])
     assert report["version"].startswith("7.7"), f"the kernel ran ipywidgets {report['version']}, not Colab's 7.7.1"
     assert report["redrawn"] == report["panels"] or report["controls"] == 0, \
