@@ -1,6 +1,7 @@
 # Derive, then Run — every command sets itself up: a fresh clone needs only `make book`
 # (build the site) or `make test` (run every test). Python 3.11 and `python3 -m venv`, Node.js
-# with npm (the site's assets), Chromium for the browser test (both via apt-get when root).
+# with npm (the site's assets), Chromium for the browser test, Java 17+ for Spark in Part 7 (all
+# via apt-get when root).
 SHELL := /bin/bash
 PYTHON ?= python3
 # Use the active virtual environment if there is one; otherwise create .venv here.
@@ -21,7 +22,7 @@ export MKL_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test execute seeds tolerances serve clean freeze browser qemu
+.PHONY: book test execute seeds tolerances serve clean freeze browser qemu java
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,21 +47,25 @@ browser:
 qemu:
 	@bash scripts/setup_web.sh qemu
 
+## java: a Java runtime 17+ for Spark in the Part 7 chapters (Debian's OpenJDK via apt-get when root)
+java:
+	@bash scripts/setup_web.sh java
+
 ## book: build the static site into _build/html (warnings are errors)
 book: $(STAMP) $(WEB_STAMP)
 	$(PY) scripts/build_book.py
 	@echo "Built: open _build/html/index.html in a browser, or run 'make serve'."
 
 ## test: run every test (strict nbval, cross-CPU, Colab versions, notebook policy, the site, links, TeX, the browser)
-test: $(STAMP) $(WEB_STAMP) $(COLAB_STAMP) browser qemu
+test: $(STAMP) $(WEB_STAMP) $(COLAB_STAMP) browser qemu java
 	$(PY) -m pytest
 
 ## execute: re-execute chapters in place, the only way stored outputs are made (NB=path ...)
-execute: $(STAMP)
+execute: $(STAMP) java
 	$(PY) scripts/execute.py $(NB)
 
 ## seeds: robustness report, every chapter with SEED=1 and SEED=2, nothing stored (NB=path ...)
-seeds: $(STAMP)
+seeds: $(STAMP) java
 	$(PY) scripts/seeds.py $(NB)
 
 ## tolerances: measure which printed figures move on another numeric code path; rewrite tests/tolerances.yml

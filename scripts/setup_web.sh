@@ -7,6 +7,9 @@
 #                         test skips with a message, except under CI=true, where this fails
 #   setup_web.sh qemu     qemu-x86_64 (Debian's qemu-user) for the cross-CPU test, which runs chapters
 #                         on an emulated CPU of another vendor and generation; same rules as browser
+#   setup_web.sh java     a Java runtime 17 or newer for the Part 7 chapters' Spark (pyspark 4 needs it):
+#                         Debian's openjdk-17-jre-headless (or the newest headless JRE apt has) when
+#                         we are root; otherwise a clear message, and under CI=true a failure
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,8 +60,21 @@ case "${1:-}" in
     echo "No qemu-x86_64 here and none installable (apt-get as root): the cross-CPU test will be skipped." >&2
     if is_ci; then echo "Under CI the cross-CPU test must run." >&2; exit 1; fi
     ;;
+  java)
+    java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
+    if command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null; then exit 0; fi
+    if can_apt; then
+      for pkg in openjdk-17-jre-headless openjdk-21-jre-headless default-jre-headless; do
+        if apt-cache show "$pkg" >/dev/null 2>&1; then apt_install "$pkg" && break; fi
+      done
+      if command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null; then exit 0; fi
+    fi
+    echo "Spark (the Part 7 chapters) needs Java 17 or newer, and none is here or installable" >&2
+    echo "(apt-get as root). Install a JRE 17+ (e.g. openjdk-17-jre-headless) and put java on PATH." >&2
+    if is_ci; then echo "Under CI the Spark chapters must run." >&2; exit 1; fi
+    ;;
   *)
-    echo "usage: $0 assets|browser|qemu" >&2
+    echo "usage: $0 assets|browser|qemu|java" >&2
     exit 2
     ;;
 esac

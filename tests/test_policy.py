@@ -20,7 +20,7 @@ from conftest import ROOT, chapter_paths
 
 # Third-party packages a chapter may import: the book's libraries, each pinned in
 # requirements.txt and available in Colab. Adding one means pinning it too.
-ALLOWED_THIRD_PARTY = {"numpy", "torch", "matplotlib", "scipy", "sklearn", "ipywidgets", "IPython", "tqdm", "xgboost"}
+ALLOWED_THIRD_PARTY = {"numpy", "torch", "matplotlib", "scipy", "sklearn", "ipywidgets", "IPython", "tqdm", "xgboost", "pyspark"}
 # Standard-library modules that reach the network or other processes' files.
 FORBIDDEN_STDLIB = {"urllib", "http", "socket", "ftplib", "smtplib", "ssl", "requests", "webbrowser",
                     "xmlrpc", "telnetlib", "poplib", "imaplib", "subprocess"}
