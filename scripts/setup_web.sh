@@ -61,13 +61,16 @@ case "${1:-}" in
     if is_ci; then echo "Under CI the cross-CPU test must run." >&2; exit 1; fi
     ;;
   java)
-    java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
-    if command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null; then exit 0; fi
+    java_17() {  # java on PATH, major version 17 or newer
+      command -v java >/dev/null 2>&1 || return 1
+      [ "$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)" -ge 17 ] 2>/dev/null
+    }
+    if java_17; then exit 0; fi
     if can_apt; then
       for pkg in openjdk-17-jre-headless openjdk-21-jre-headless default-jre-headless; do
         if apt-cache show "$pkg" >/dev/null 2>&1; then apt_install "$pkg" && break; fi
       done
-      if command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null; then exit 0; fi
+      if java_17; then exit 0; fi
     fi
     echo "Spark (the Part 7 chapters) needs Java 17 or newer, and none is here or installable" >&2
     echo "(apt-get as root). Install a JRE 17+ (e.g. openjdk-17-jre-headless) and put java on PATH." >&2
