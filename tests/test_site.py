@@ -99,6 +99,51 @@ def test_chapter_page_hides_the_macro_cell_and_shows_outputs(site, nb):
     assert 'class="solution' in page or "solution" in page, "no exercise solutions"
 
 
+# ---------------------------------------------------------------- numbers: chapters and equations
+
+def toc_numbers() -> dict[str, str]:
+    """Chapter path -> "part.k", counted here from _toc.yml (web/dtr_chapters.py does the same)."""
+    numbers = {}
+    for part in yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"]:
+        match = re.match(r"Part (\d+)\b", str(part.get("caption", "")))
+        for k, entry in enumerate(part["chapters"], start=1):
+            if match:
+                numbers[entry["file"]] = f"{match[1]}.{k}"
+    return numbers
+
+
+EQNO = re.compile(r'<span class="eqno">\(([0-9.]+)\)')
+EQ_ANCHOR = re.compile(r'id="equation-([\w-]+)"[^>]*>.*?<span class="eqno">\(([0-9.]+)\)', re.S)
+EQ_REF = re.compile(r'<a class="reference internal" href="([^"#]*)#equation-([\w-]+)">\(([^)<]*)\)</a>')
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=CHAPTER_IDS)
+def test_chapter_number_and_equations_numbered_within_the_chapter(site, nb):
+    """d2l's style: the i-th labelled equation of chapter k of Part p is (p.k.i), restarting per chapter."""
+    rel = nb.relative_to(ROOT).with_suffix("")
+    number = toc_numbers()[rel.as_posix()]
+    page = (site / rel.with_suffix(".html")).read_text()
+    assert f'<span class="section-number">{number} </span>' in page, f"the title does not show {number}"
+    cells = nbformat.read(nb, as_version=4).cells
+    labels = [m for c in cells if c.cell_type == "markdown" for m in re.findall(r"\$\$[ \t]*\(([\w:-]+)\)", c.source)]
+    assert EQNO.findall(page) == [f"{number}.{i}" for i in range(1, len(labels) + 1)]
+
+
+def test_equation_references_show_the_numbers_of_their_equations(site):
+    """Every {eq} reference, on its own page or another, reads the number its target shows."""
+    shown = {}
+    for rel in site_pages(site):
+        for label, number in EQ_ANCHOR.findall((site / rel).read_text()):
+            shown[label] = number
+    assert shown, "no numbered equations found on the site"
+    refs = 0
+    for rel in site_pages(site):
+        for _, label, number in EQ_REF.findall((site / rel).read_text()):
+            refs += 1
+            assert shown.get(label) == number, f"{rel}: reference to {label} reads ({number}), the equation shows ({shown.get(label)})"
+    assert refs > 100, f"only {refs} equation references found: has the HTML changed?"
+
+
 # ---------------------------------------------------------------- links, offline
 
 def test_internal_links_and_anchors_resolve(site):
