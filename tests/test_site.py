@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from datetime import datetime
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -142,6 +143,68 @@ def test_equation_references_show_the_numbers_of_their_equations(site):
             refs += 1
             assert shown.get(label) == number, f"{rel}: reference to {label} reads ({number}), the equation shows ({shown.get(label)})"
     assert refs > 100, f"only {refs} equation references found: has the HTML changed?"
+
+
+def cell_time(cell) -> float:
+    ex = cell.metadata.get("execution", {})
+    start, end = ex.get("iopub.execute_input"), ex.get("shell.execute_reply")
+    assert start and end, "no timing metadata: execute with `make execute`"
+    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def chapter_map_data() -> dict[str, list[str]]:
+    return yaml.safe_load((ROOT / "book" / "data" / "chapter-map.yml").read_text())
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=CHAPTER_IDS)
+def test_chapter_page_shows_its_stored_run_and_its_place_on_the_map(site, nb):
+    """The badge reads the stored run's metadata; the Builds on / Leads to lines the data file."""
+    rel = nb.relative_to(ROOT).with_suffix("")
+    page = (site / rel.with_suffix(".html")).read_text()
+    stored = nbformat.read(nb, as_version=4)
+    badge = re.search(r'<p class="dtr-run-badge">(.*?)</p>', page, re.S)
+    assert badge, "no run badge under the title"
+    seconds = sum(cell_time(c) for c in stored.cells if c.cell_type == "code")
+    assert f"Stored run: {seconds:.0f} s of cell time" in badge[1]
+    for name, version in stored.metadata.get("dtr", {}).get("environment", {}).items():
+        assert f"{name} {version}" in badge[1], f"{name} {version} recorded but not on the badge"
+    in_toc = {p.stem: p.relative_to(ROOT).with_suffix(".html").as_posix() for p in CHAPTERS}
+    data = chapter_map_data()
+    builds_on = {in_toc[s] for s in data[nb.stem] if s in in_toc}
+    leads_to = {in_toc[s] for s, pre in data.items() if nb.stem in pre and s in in_toc}
+    for label, expected in (("Builds on:", builds_on), ("Leads to:", leads_to)):
+        line = re.search(rf"<strong>{label}</strong>(.*?)</p>", page, re.S)
+        assert line, f"no '{label}' line"
+        linked = {(rel.parent / h).as_posix() for h in re.findall(r'href="([^"#]+)"', line[1])}
+        linked = {os.path.normpath(h) for h in linked}
+        assert linked == expected, f"{label} links {sorted(linked)}, the data file says {sorted(expected)}"
+
+
+def test_chapter_map_data_and_figure(site):
+    """Every chapter in the TOC has an entry, names are chapters, no cycles; the figure links every chapter."""
+    data = chapter_map_data()
+    assert {p.stem for p in CHAPTERS} <= set(data), "a chapter in the TOC has no line in book/data/chapter-map.yml"
+    for slug, prereqs in data.items():
+        unknown = set(prereqs) - set(data)
+        assert not unknown, f"{slug} builds on {unknown}, which are not chapters"
+    state: dict[str, int] = {}
+
+    def visit(slug: str, path: tuple[str, ...]) -> None:
+        assert state.get(slug) != 1, f"the prerequisites have a cycle: {' -> '.join(path + (slug,))}"
+        if state.get(slug) == 2:
+            return
+        state[slug] = 1
+        for pre in data[slug]:
+            visit(pre, path + (slug,))
+        state[slug] = 2
+
+    for slug in data:
+        visit(slug, ())
+    page = (site / "book" / "chapter-map.html").read_text()
+    assert "<svg" in page, "no map figure"
+    for nb in CHAPTERS:
+        assert f'href="../{nb.relative_to(ROOT).with_suffix(".html").as_posix()}"' in page, f"{nb.stem} missing from the map"
 
 
 # ---------------------------------------------------------------- links, offline

@@ -1,6 +1,14 @@
-"""Sphinx extension: chapter numbers from the table of contents, and equations numbered within
-their chapter, as d2l does: the third labelled equation of chapter 2 of Part 3 is "(3.2.3)",
-on the page and in every {eq} reference to it, from any page.
+"""Sphinx extension: what the site shows about each chapter, generated at build time from the
+table of contents, the stored notebooks and the book's data files, never typed into a page.
+
+- Chapter numbers and equations numbered within their chapter, as d2l does: the third
+  labelled equation of chapter 2 of Part 3 is "(3.2.3)", on the page and in every {eq}
+  reference to it, from any page.
+- Under every chapter's title: a badge with the stored run (its cell time, the CPU and the
+  package versions recorded by ``make execute`` in the notebook's metadata), and a "Builds on /
+  Leads to" line from ``book/data/chapter-map.yml``.
+- The ``dtr-chapter-map`` directive: the prerequisite graph as a figure (matplotlib, SVG,
+  each chapter a link).
 
 Jupyter Book 1.x numbers parts' chapters apart, so with numbered parts Sphinx's own equation
 numbers run through the whole book ("(172)"). Here the number of a chapter is read from
@@ -12,13 +20,17 @@ equations from their order on the page.
 """
 from __future__ import annotations
 
+import io
 import re
+from datetime import datetime
 from pathlib import Path
 
+import nbformat
 import yaml
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
+from sphinx.util.docutils import SphinxDirective
 
 PART_CAPTION = re.compile(r"^Part\s+(\d+)\b")
 
@@ -51,20 +63,144 @@ def renumber_equations(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return []
 
 
+def cell_seconds(cell: nbformat.NotebookNode) -> float:
+    """A code cell's run time from nbclient's timing metadata (as tests/test_policy.py reads it)."""
+    ex = cell.metadata.get("execution", {})
+    start, end = ex.get("iopub.execute_input"), ex.get("shell.execute_reply")
+    if not (start and end):
+        return 0.0
+    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def run_badge(nb: nbformat.NotebookNode) -> str:
+    """One line on the stored run: cell time, CPU, Python and the packages' versions."""
+    seconds = sum(cell_seconds(c) for c in nb.cells if c.cell_type == "code")
+    meta = nb.metadata.get("dtr", {})
+    parts = [f"Stored run: {seconds:.0f} s of cell time, one thread, SEED=0"]
+    if meta.get("cpu"):
+        parts[0] += f", on {meta['cpu']}"
+    env = meta.get("environment")
+    if env:
+        parts += [f"{name} {ver}" for name, ver in env.items()]
+    else:
+        parts.append(f"Python {nb.metadata.get('language_info', {}).get('version', '?')}; package versions "
+                     "not recorded by this run (requirements.txt pins them)")
+    return " · ".join(parts)
+
+
+def chapter_map(srcdir: Path, numbers: dict[str, tuple[int, int]]) -> dict[str, list[str]]:
+    """Docname -> the docnames it builds on, for the chapters in the TOC."""
+    declared = yaml.safe_load((srcdir / "book" / "data" / "chapter-map.yml").read_text())
+    doc_of = {doc.rsplit("/", 1)[-1]: doc for doc in numbers}
+    return {doc_of[slug]: [doc_of[p] for p in prereqs if p in doc_of]
+            for slug, prereqs in declared.items() if slug in doc_of}
+
+
+def chapter_links(app: Sphinx, docname: str, docs: list[str], label: str) -> nodes.paragraph:
+    """"Builds on: 1.3 VAE, 2.1 DDPM" with a link to each page."""
+    para = nodes.paragraph(classes=["dtr-chapter-links"])
+    para += nodes.strong(label, label)
+    para += nodes.Text(" ")
+    for i, doc in enumerate(docs):
+        if i:
+            para += nodes.Text(", ")
+        name = ".".join(map(str, app.env.dtr_chapter_numbers[doc])) + " " + app.env.titles[doc].astext()
+        uri = app.builder.get_relative_uri(docname, doc)
+        para += nodes.reference(name, name, refuri=uri, internal=True)
+    if not docs:
+        para += nodes.Text("nothing earlier: a place to start" if label.startswith("Builds") else "no later chapter yet")
+    return para
+
+
 def number_the_title(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """Put the chapter number before the page title: "3.2 From MHA to MQA ...". """
-    number = getattr(app.env, "dtr_chapter_numbers", {}).get(docname)
+    """Chapter number before the title ("3.2 FlashAttention ..."), badge and map links below it."""
+    numbers = getattr(app.env, "dtr_chapter_numbers", {})
+    number = numbers.get(docname)
     if not number:
         return
     for section in doctree.findall(nodes.section):
         title = section.next_node(nodes.title)
-        if title is not None:
-            label = ".".join(map(str, number)) + " "
-            title.insert(0, nodes.inline(label, label, classes=["section-number"]))
+        label = ".".join(map(str, number)) + " "
+        title.insert(0, nodes.inline(label, label, classes=["section-number"]))
+        nb = nbformat.read(app.env.doc2path(docname), as_version=4)
+        graph = chapter_map(Path(app.srcdir), numbers)
+        leads_to = sorted((d for d, pre in graph.items() if docname in pre), key=numbers.get)
+        badge = nodes.paragraph(classes=["dtr-run-badge"])
+        badge += nodes.Text(run_badge(nb))
+        where = section.index(title) + 1
+        section.insert(where, badge)
+        section.insert(where + 1, chapter_links(app, docname, sorted(graph.get(docname, []), key=numbers.get), "Builds on:"))
+        section.insert(where + 2, chapter_links(app, docname, leads_to, "Leads to:"))
         return
 
 
+class chapter_map_placeholder(nodes.General, nodes.Element):
+    """Where the map goes; filled in once every chapter's number is known."""
+
+
+class ChapterMapDirective(SphinxDirective):
+    """``{dtr-chapter-map}``: the prerequisite graph of the chapters in the TOC."""
+
+    def run(self) -> list[nodes.Node]:
+        self.env.note_dependency(str(Path(self.env.srcdir) / "book" / "data" / "chapter-map.yml"))
+        return [chapter_map_placeholder()]
+
+
+def chapter_map_svg(app: Sphinx, docname: str) -> str:
+    """The graph as an SVG: one column a part, chapters in book order, arrows prerequisite -> chapter."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    numbers = app.env.dtr_chapter_numbers
+    graph = chapter_map(Path(app.srcdir), numbers)
+    rows = max(k for _, k in numbers.values())
+    xy = {doc: (part - 1, -(k - 1)) for doc, (part, k) in numbers.items()}
+    plt.rcParams["svg.fonttype"] = "none"  # labels stay text: searchable, sharp, small
+    fig, ax = plt.subplots(figsize=(2.0 * max(p for p, _ in numbers.values()), 0.55 * rows + 0.8))
+    for doc, prereqs in graph.items():
+        for pre in prereqs:
+            (x0, y0), (x1, y1) = xy[pre], xy[doc]
+            bend = 0.0 if x0 != x1 else 0.6  # arrows inside one column bow out to stay visible
+            ax.annotate("", xy=(x1 - 0.02, y1), xytext=(x0 + 0.02, y0),
+                        arrowprops=dict(arrowstyle="-|>", color="0.55", lw=0.8, shrinkA=4, shrinkB=4,
+                                        connectionstyle=f"arc3,rad={bend}"))
+    for doc, (x, y) in xy.items():
+        part, k = numbers[doc]
+        text = ax.text(x, y, f"{part}.{k} {doc.rsplit('/', 1)[-1]}", ha="center", va="center", fontsize=8,
+                       bbox=dict(boxstyle="round,pad=0.3", fc=plt.cm.tab10(part - 1), alpha=0.25, ec="none"))
+        text.set_url(app.builder.get_relative_uri(docname, doc))
+    parts = sorted({p for p, _ in numbers.values()})
+    for p in parts:
+        ax.text(p - 1, 0.9, f"Part {p}", ha="center", fontsize=9, weight="bold")
+    ax.set_xlim(-0.6, len(parts) - 0.4)
+    ax.set_ylim(-rows + 0.4, 1.3)
+    ax.axis("off")
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: the SVG sits inside HTML
+
+
+def fill_chapter_map(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    for node in list(doctree.findall(chapter_map_placeholder)):
+        html = f'<figure class="dtr-chapter-map">{chapter_map_svg(app, docname)}</figure>'
+        node.replace_self(nodes.raw("", html, format="html"))
+
+
+def add_stylesheet(app: Sphinx, config) -> None:
+    """Serve web/dtr.css (the badge's and the map's styles) from _static/."""
+    config.html_static_path = [*config.html_static_path, str(Path(__file__).resolve().parent / "static")]
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", add_stylesheet)
+    app.add_css_file("dtr.css")
+    app.add_node(chapter_map_placeholder)
+    app.add_directive("dtr-chapter-map", ChapterMapDirective)
+    app.connect("doctree-resolved", fill_chapter_map)
     # After Sphinx's own TocTreeCollector (priority 500) has assigned the numbers.
     app.connect("env-get-updated", renumber_equations, priority=900)
     app.connect("doctree-resolved", number_the_title)
