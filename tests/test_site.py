@@ -17,6 +17,7 @@ module, so ``--dist loadscope`` keeps them on one worker), then:
 from __future__ import annotations
 
 import functools
+import html
 import json
 import os
 import re
@@ -205,6 +206,34 @@ def test_chapter_map_data_and_figure(site):
     assert "<svg" in page, "no map figure"
     for nb in CHAPTERS:
         assert f'href="../{nb.relative_to(ROOT).with_suffix(".html").as_posix()}"' in page, f"{nb.stem} missing from the map"
+
+
+def test_glossary_data_every_chapter_contributes():
+    """>= 150 bilingual terms, each pointing into a chapter of the TOC; every chapter has terms."""
+    terms = yaml.safe_load((ROOT / "book" / "data" / "glossary.yml").read_text())
+    assert len(terms) >= 150, f"{len(terms)} terms: the glossary needs at least 150"
+    english = [t["en"].lower() for t in terms]
+    assert len(set(english)) == len(english), "a term appears twice"
+    in_toc = {p.stem for p in CHAPTERS}
+    for t in terms:
+        assert set(t) == {"en", "zh", "def", "at"}, f"{t}: fields are en, zh, def, at"
+        assert re.search(r"[\u4e00-\u9fff]", t["zh"]), f"{t['en']}: no Chinese term"
+        assert t["at"].split("#")[0] in in_toc, f"{t['en']}: {t['at']} is not a chapter in the TOC"
+    per_chapter = {slug: sum(t["at"].startswith(slug + "#") for t in terms) for slug in in_toc}
+    lacking = sorted(slug for slug, n in per_chapter.items() if n < 3)
+    assert not lacking, f"chapters with fewer than 3 glossary terms: {lacking}"
+
+
+def test_glossary_page_links_every_term_to_its_section(site):
+    terms = yaml.safe_load((ROOT / "book" / "data" / "glossary.yml").read_text())
+    page = (site / "book" / "glossary.html").read_text()
+    pages = {p.stem: p.relative_to(ROOT).with_suffix(".html").as_posix() for p in CHAPTERS}
+    for t in terms:
+        slug, anchor = t["at"].split("#")
+        href = f"../{pages[slug]}#{anchor}"
+        assert f'href="{href}"' in page, f"{t['en']}: no link to {href}"
+        assert f'id="{anchor}"' in (site / pages[slug]).read_text(), f"{t['en']}: {pages[slug]} has no #{anchor}"
+        assert html.escape(t["zh"], quote=False) in page, f"{t['en']}: Chinese term not shown"
 
 
 # ---------------------------------------------------------------- links, offline

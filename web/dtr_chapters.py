@@ -9,6 +9,11 @@ table of contents, the stored notebooks and the book's data files, never typed i
   Leads to" line from ``book/data/chapter-map.yml``.
 - The ``dtr-chapter-map`` directive: the prerequisite graph as a figure (matplotlib, SVG,
   each chapter a link).
+- The ``dtr-reproduction`` directive: the reproduction table, one row per headline claim
+  a chapter declares in the metadata of the code cell whose assert checks it
+  (``metadata.dtr.claims``), with our figure read from that cell's stored output.
+- The ``dtr-glossary`` directive: the bilingual glossary from ``book/data/glossary.yml``, each
+  term linked to the section of the chapter that defines it.
 
 Jupyter Book 1.x numbers parts' chapters apart, so with numbered parts Sphinx's own equation
 numbers run through the whole book ("(172)"). Here the number of a chapter is read from
@@ -30,7 +35,10 @@ import yaml
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
 
 PART_CAPTION = re.compile(r"^Part\s+(\d+)\b")
 
@@ -195,7 +203,146 @@ def add_stylesheet(app: Sphinx, config) -> None:
     config.html_static_path = [*config.html_static_path, str(Path(__file__).resolve().parent / "static")]
 
 
+class glossary_placeholder(nodes.General, nodes.Element):
+    """Where the glossary table goes; filled in once every chapter's number is known."""
+
+
+class GlossaryDirective(SphinxDirective):
+    """``{dtr-glossary}``: the terms of book/data/glossary.yml as a table."""
+
+    def run(self) -> list[nodes.Node]:
+        self.env.note_dependency(str(Path(self.env.srcdir) / "book" / "data" / "glossary.yml"))
+        return [glossary_placeholder()]
+
+
+def section_titles(app: Sphinx, docname: str, cache: dict) -> dict[str, str]:
+    """Section id -> its title ("1.2 Forward versus reverse KL") on one page."""
+    if docname not in cache:
+        doctree = app.env.get_doctree(docname)
+        cache[docname] = {sid: sec[0].astext() for sec in doctree.findall(nodes.section)
+                          if sec.children and isinstance(sec[0], nodes.title) for sid in sec["ids"]}
+    return cache[docname]
+
+
+def glossary_table(app: Sphinx, docname: str) -> nodes.table:
+    """English | 中文 | definition | where it is defined (a link to the section)."""
+    terms = yaml.safe_load((Path(app.srcdir) / "book" / "data" / "glossary.yml").read_text())
+    numbers = app.env.dtr_chapter_numbers
+    doc_of = {doc.rsplit("/", 1)[-1]: doc for doc in numbers}
+    widths, cache = (22, 14, 44, 20), {}
+    table, group = nodes.table(classes=["dtr-glossary"]), nodes.tgroup(cols=len(widths))
+    table += group
+    group.extend(nodes.colspec(colwidth=w) for w in widths)
+    head, body = nodes.thead(), nodes.tbody()
+    group += [head, body]
+
+    def row(*cells: nodes.Node) -> nodes.row:
+        r = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += cell if isinstance(cell, nodes.paragraph) else nodes.paragraph("", "", cell)
+            r += entry
+        return r
+
+    head += row(*(nodes.Text(h) for h in ("English", "中文", "Definition", "Defined in")))
+    for term in sorted(terms, key=lambda t: t["en"].lower()):
+        slug, anchor = term["at"].split("#")
+        doc = doc_of[slug]
+        title = section_titles(app, doc, cache).get(anchor)
+        if title is None:  # a warning fails the build (-W): the data file points nowhere
+            logger.warning(f"glossary: {term['en']!r} points to {term['at']}, which has no such section",
+                           location=docname)
+            continue
+        where = ".".join(map(str, numbers[doc])) + " § " + title
+        link = nodes.reference(where, where, internal=True,
+                               refuri=app.builder.get_relative_uri(docname, doc) + "#" + anchor)
+        body += row(nodes.strong(term["en"], term["en"]), nodes.Text(term["zh"]), nodes.Text(term["def"]), link)
+    return table
+
+
+class reproduction_placeholder(nodes.General, nodes.Element):
+    """Where the reproduction table goes."""
+
+
+class ReproductionDirective(SphinxDirective):
+    """``{dtr-reproduction}``: every declared claim of every chapter in the TOC."""
+
+    def run(self) -> list[nodes.Node]:
+        return [reproduction_placeholder()]
+
+
+OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+
+
+def cell_text(cell: nbformat.NotebookNode) -> str:
+    """A code cell's stored stream output (what it printed)."""
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+
+
+def declared_claims(nb: nbformat.NotebookNode) -> list[dict]:
+    """The claims a chapter declares, each with our figure read from its cell's stored output.
+
+    A claim: {claim, paper, figure (a regex whose one group is our number in the cell's
+    output), op (>=, <=, > or <), threshold}. Adds ``ours`` (float or None) and ``passes``.
+    """
+    found = []
+    for cell in nb.cells:
+        for claim in cell.metadata.get("dtr", {}).get("claims", []):
+            hits = re.findall(claim["figure"], cell_text(cell))
+            ours = float(hits[0]) if len(hits) == 1 else None
+            passes = ours is not None and OPS[claim["op"]](ours, claim["threshold"])
+            found.append({**claim, "ours": ours, "passes": passes, "cell": cell.get("id")})
+    return found
+
+
+def reproduction_table(app: Sphinx, docname: str) -> nodes.table:
+    """Chapter | claim | the paper | ours | threshold | pass, in book order."""
+    numbers = app.env.dtr_chapter_numbers
+    widths = (14, 34, 22, 10, 10, 6)
+    table, group = nodes.table(classes=["dtr-reproduction"]), nodes.tgroup(cols=len(widths))
+    table += group
+    group.extend(nodes.colspec(colwidth=w) for w in widths)
+    head, body = nodes.thead(), nodes.tbody()
+    group += [head, body]
+
+    def row(*cells: nodes.Node) -> nodes.row:
+        r = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += nodes.paragraph("", "", cell)
+            r += entry
+        return r
+
+    head += row(*(nodes.Text(h) for h in ("Chapter", "Claim", "The paper", "Ours", "Threshold", "Pass")))
+    for doc in sorted(numbers, key=numbers.get):
+        nb = nbformat.read(app.env.doc2path(doc), as_version=4)
+        for c in declared_claims(nb):
+            name = ".".join(map(str, numbers[doc])) + " " + doc.rsplit("/", 1)[-1]
+            link = nodes.reference(name, name, internal=True,
+                                   refuri=app.builder.get_relative_uri(docname, doc) + "#checks")
+            ours = "missing" if c["ours"] is None else f"{c['ours']:g}"
+            body += row(link, nodes.Text(c["claim"]), nodes.Text(c["paper"]), nodes.Text(ours),
+                        nodes.Text(f"{c['op']} {c['threshold']:g}"), nodes.Text("✓" if c["passes"] else "✗"))
+    return table
+
+
+def fill_reproduction(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    for node in list(doctree.findall(reproduction_placeholder)):
+        node.replace_self(reproduction_table(app, docname))
+
+
+def fill_glossary(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    for node in list(doctree.findall(glossary_placeholder)):
+        node.replace_self(glossary_table(app, docname))
+
+
 def setup(app: Sphinx) -> dict:
+    app.add_node(reproduction_placeholder)
+    app.add_directive("dtr-reproduction", ReproductionDirective)
+    app.connect("doctree-resolved", fill_reproduction)
+    app.add_node(glossary_placeholder)
+    app.add_directive("dtr-glossary", GlossaryDirective)
+    app.connect("doctree-resolved", fill_glossary)
     app.connect("config-inited", add_stylesheet)
     app.add_css_file("dtr.css")
     app.add_node(chapter_map_placeholder)
