@@ -203,6 +203,27 @@ def add_stylesheet(app: Sphinx, config) -> None:
     config.html_static_path = [*config.html_static_path, str(Path(__file__).resolve().parent / "static")]
 
 
+def row(*cells: nodes.Node) -> nodes.row:
+    """A table row, one paragraph an entry."""
+    r = nodes.row()
+    for cell in cells:
+        entry = nodes.entry()
+        entry += nodes.paragraph("", "", cell)
+        r += entry
+    return r
+
+
+def new_table(classes: str, columns: dict[str, int]) -> tuple[nodes.table, nodes.tbody]:
+    """An empty table with a heading row; columns: heading -> relative width. Returns the body to fill."""
+    table, group = nodes.table(classes=[classes]), nodes.tgroup(cols=len(columns))
+    table += group
+    group.extend(nodes.colspec(colwidth=w) for w in columns.values())
+    head, body = nodes.thead(), nodes.tbody()
+    group += [head, body]
+    head += row(*(nodes.Text(h) for h in columns))
+    return table, body
+
+
 class glossary_placeholder(nodes.General, nodes.Element):
     """Where the glossary table goes; filled in once every chapter's number is known."""
 
@@ -229,22 +250,8 @@ def glossary_table(app: Sphinx, docname: str) -> nodes.table:
     terms = yaml.safe_load((Path(app.srcdir) / "book" / "data" / "glossary.yml").read_text())
     numbers = app.env.dtr_chapter_numbers
     doc_of = {doc.rsplit("/", 1)[-1]: doc for doc in numbers}
-    widths, cache = (22, 14, 44, 20), {}
-    table, group = nodes.table(classes=["dtr-glossary"]), nodes.tgroup(cols=len(widths))
-    table += group
-    group.extend(nodes.colspec(colwidth=w) for w in widths)
-    head, body = nodes.thead(), nodes.tbody()
-    group += [head, body]
-
-    def row(*cells: nodes.Node) -> nodes.row:
-        r = nodes.row()
-        for cell in cells:
-            entry = nodes.entry()
-            entry += cell if isinstance(cell, nodes.paragraph) else nodes.paragraph("", "", cell)
-            r += entry
-        return r
-
-    head += row(*(nodes.Text(h) for h in ("English", "中文", "Definition", "Defined in")))
+    cache: dict = {}
+    table, body = new_table("dtr-glossary", {"English": 22, "中文": 14, "Definition": 44, "Defined in": 20})
     for term in sorted(terms, key=lambda t: t["en"].lower()):
         slug, anchor = term["at"].split("#")
         doc = doc_of[slug]
@@ -298,22 +305,8 @@ def declared_claims(nb: nbformat.NotebookNode) -> list[dict]:
 def reproduction_table(app: Sphinx, docname: str) -> nodes.table:
     """Chapter | claim | the paper | ours | threshold | pass, in book order."""
     numbers = app.env.dtr_chapter_numbers
-    widths = (14, 34, 22, 10, 10, 6)
-    table, group = nodes.table(classes=["dtr-reproduction"]), nodes.tgroup(cols=len(widths))
-    table += group
-    group.extend(nodes.colspec(colwidth=w) for w in widths)
-    head, body = nodes.thead(), nodes.tbody()
-    group += [head, body]
-
-    def row(*cells: nodes.Node) -> nodes.row:
-        r = nodes.row()
-        for cell in cells:
-            entry = nodes.entry()
-            entry += nodes.paragraph("", "", cell)
-            r += entry
-        return r
-
-    head += row(*(nodes.Text(h) for h in ("Chapter", "Claim", "The paper", "Ours", "Threshold", "Pass")))
+    table, body = new_table("dtr-reproduction", {"Chapter": 14, "Claim": 34, "The paper": 22, "Ours": 10,
+                                                 "Threshold": 10, "Pass": 6})
     for doc in sorted(numbers, key=numbers.get):
         nb = nbformat.read(app.env.doc2path(doc), as_version=4)
         for c in declared_claims(nb):
