@@ -45,8 +45,10 @@ def main(args: list[str]) -> int:
         nb.metadata.pop("jupytext", None)  # authoring metadata, not part of the chapter
         # the tests compare bit for bit on this CPU, and within measured tolerances elsewhere
         # (and the chapter's badge on the site shows the run's wall time, CPU and versions)
-        nb.metadata["dtr"] = {"outputs_made_on": numerics.cpu_fingerprint(), "cpu": cpu_model(),
-                              "wall_seconds": round(seconds, 1), "environment": environment(nb)}
+        # (update, not replace: the chapter's own keys, e.g. no_headline_claim, stay)
+        nb.metadata.setdefault("dtr", {}).update(
+            outputs_made_on=numerics.cpu_fingerprint(), cpu=cpu_model(), wall_seconds=round(seconds, 1),
+            environment=environment(nb))
         nbformat.write(nb, path)
         print(f"{seconds:6.1f} s  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", flush=True)
     return 0

@@ -236,6 +236,27 @@ def test_glossary_page_links_every_term_to_its_section(site):
         assert html.escape(t["zh"], quote=False) in page, f"{t['en']}: Chinese term not shown"
 
 
+def test_reproduction_page_has_every_declared_claim(site):
+    """One row per declared claim, linking the chapter's Checks section, with our stored figure."""
+    page = (site / "book" / "reproduction.html").read_text()
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page, flags=re.S)
+    for nb in CHAPTERS:
+        cells = nbformat.read(nb, as_version=4).cells
+        href = f"../{nb.relative_to(ROOT).with_suffix('.html').as_posix()}#checks"
+        assert 'id="checks"' in (site / nb.relative_to(ROOT).with_suffix(".html")).read_text(), f"{nb.stem}: no #checks"
+        if reason := nbformat.read(nb, as_version=4).metadata.get("dtr", {}).get("no_headline_claim"):
+            assert [r for r in rows if f'href="{href}"' in r and html.escape(reason, quote=False) in r], \
+                f"{nb.stem}: its reason for no headline claim is not listed"
+        for cell in cells:
+            for c in cell.metadata.get("dtr", {}).get("claims", []):
+                printed = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+                ours = f"{float(re.findall(c['figure'], printed)[0]):g}"
+                claim = html.escape(c["claim"], quote=False)
+                mine = [r for r in rows if f'href="{href}"' in r and claim in r]
+                assert len(mine) == 1, f"{nb.stem}: {len(mine)} rows for {c['claim']!r}"
+                assert f"<p>{ours}</p>" in mine[0] and "✓" in mine[0], f"{nb.stem}: {c['claim']!r} row wrong"
+
+
 # ---------------------------------------------------------------- links, offline
 
 def test_internal_links_and_anchors_resolve(site):

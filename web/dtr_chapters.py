@@ -278,7 +278,8 @@ class ReproductionDirective(SphinxDirective):
         return [reproduction_placeholder()]
 
 
-OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b,
+       "==": lambda a, b: a == b}
 
 
 def cell_text(cell: nbformat.NotebookNode) -> str:
@@ -309,12 +310,17 @@ def reproduction_table(app: Sphinx, docname: str) -> nodes.table:
                                                  "Threshold": 10, "Pass": 6})
     for doc in sorted(numbers, key=numbers.get):
         nb = nbformat.read(app.env.doc2path(doc), as_version=4)
-        for c in declared_claims(nb):
-            name = ".".join(map(str, numbers[doc])) + " " + doc.rsplit("/", 1)[-1]
-            link = nodes.reference(name, name, internal=True,
+        name = ".".join(map(str, numbers[doc])) + " " + doc.rsplit("/", 1)[-1]
+
+        def link() -> nodes.reference:
+            return nodes.reference(name, name, internal=True,
                                    refuri=app.builder.get_relative_uri(docname, doc) + "#checks")
+
+        if reason := nb.metadata.get("dtr", {}).get("no_headline_claim"):
+            body += row(link(), nodes.emphasis(reason, "No headline claim: " + reason), *(nodes.Text("–") for _ in range(4)))
+        for c in declared_claims(nb):
             ours = "missing" if c["ours"] is None else f"{c['ours']:g}"
-            body += row(link, nodes.Text(c["claim"]), nodes.Text(c["paper"]), nodes.Text(ours),
+            body += row(link(), nodes.Text(c["claim"]), nodes.Text(c["paper"]), nodes.Text(ours),
                         nodes.Text(f"{c['op']} {c['threshold']:g}"), nodes.Text("✓" if c["passes"] else "✗"))
     return table
 
