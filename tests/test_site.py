@@ -34,6 +34,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, chapter_paths
+from test_claims import claims, printed  # how a chapter declares its claims
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from build_book import build  # noqa: E402
@@ -241,20 +242,17 @@ def test_reproduction_page_has_every_declared_claim(site):
     page = (site / "book" / "reproduction.html").read_text()
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page, flags=re.S)
     for nb in CHAPTERS:
-        cells = nbformat.read(nb, as_version=4).cells
+        notebook = nbformat.read(nb, as_version=4)
         href = f"../{nb.relative_to(ROOT).with_suffix('.html').as_posix()}#checks"
         assert 'id="checks"' in (site / nb.relative_to(ROOT).with_suffix(".html")).read_text(), f"{nb.stem}: no #checks"
-        if reason := nbformat.read(nb, as_version=4).metadata.get("dtr", {}).get("no_headline_claim"):
+        if reason := notebook.metadata.get("dtr", {}).get("no_headline_claim"):
             assert [r for r in rows if f'href="{href}"' in r and html.escape(reason, quote=False) in r], \
                 f"{nb.stem}: its reason for no headline claim is not listed"
-        for cell in cells:
-            for c in cell.metadata.get("dtr", {}).get("claims", []):
-                printed = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
-                ours = f"{float(re.findall(c['figure'], printed)[0]):g}"
-                claim = html.escape(c["claim"], quote=False)
-                mine = [r for r in rows if f'href="{href}"' in r and claim in r]
-                assert len(mine) == 1, f"{nb.stem}: {len(mine)} rows for {c['claim']!r}"
-                assert f"<p>{ours}</p>" in mine[0] and "✓" in mine[0], f"{nb.stem}: {c['claim']!r} row wrong"
+        for cell, c in claims(notebook):
+            ours = f"{float(re.findall(c['figure'], printed(cell))[0]):g}"
+            mine = [r for r in rows if f'href="{href}"' in r and html.escape(c["claim"], quote=False) in r]
+            assert len(mine) == 1, f"{nb.stem}: {len(mine)} rows for {c['claim']!r}"
+            assert f"<p>{ours}</p>" in mine[0] and "✓" in mine[0], f"{nb.stem}: {c['claim']!r} row wrong"
 
 
 # ---------------------------------------------------------------- links, offline

@@ -26,6 +26,7 @@ equations from their order on the page.
 from __future__ import annotations
 
 import io
+import operator
 import re
 from datetime import datetime
 from pathlib import Path
@@ -278,8 +279,7 @@ class ReproductionDirective(SphinxDirective):
         return [reproduction_placeholder()]
 
 
-OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b,
-       "==": lambda a, b: a == b}
+OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 
 
 def cell_text(cell: nbformat.NotebookNode) -> str:
@@ -311,10 +311,10 @@ def reproduction_table(app: Sphinx, docname: str) -> nodes.table:
     for doc in sorted(numbers, key=numbers.get):
         nb = nbformat.read(app.env.doc2path(doc), as_version=4)
         name = ".".join(map(str, numbers[doc])) + " " + doc.rsplit("/", 1)[-1]
+        checks = app.builder.get_relative_uri(docname, doc) + "#checks"
 
-        def link() -> nodes.reference:
-            return nodes.reference(name, name, internal=True,
-                                   refuri=app.builder.get_relative_uri(docname, doc) + "#checks")
+        def link() -> nodes.reference:  # a fresh node per row: a docutils node has one parent
+            return nodes.reference(name, name, internal=True, refuri=checks)
 
         if reason := nb.metadata.get("dtr", {}).get("no_headline_claim"):
             body += row(link(), nodes.emphasis(reason, "No headline claim: " + reason), *(nodes.Text("–") for _ in range(4)))
